@@ -1,0 +1,3 @@
+"""psychosafe: supportive, psychologically-informed refusals for language models."""
+
+__version__ = "0.1.0"

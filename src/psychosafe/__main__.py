@@ -1,0 +1,3 @@
+from psychosafe.cli import main
+
+main()

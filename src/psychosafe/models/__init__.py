@@ -1,0 +1,1 @@
+"""Models: the embedded SmolLM2 model and model-spec resolution."""

@@ -1,0 +1,1 @@
+"""``psychosafe run``: the study end to end, resumable, into one run directory."""
