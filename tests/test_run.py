@@ -67,21 +67,37 @@ def test_smoke_run_end_to_end_and_rerun_is_free(cli, embedded_dir: Path, tmp_pat
     assert json.loads((out / "results.json").read_text())["conditions"] == results["conditions"]
 
 
+def _start_and_stop(cmd: list[str], gens: Path, at_least: int, sig: signal.Signals) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, start_new_session=True)
+    deadline = time.time() + 300
+    while time.time() < deadline and (not gens.exists() or len(gens.read_text().splitlines()) < at_least):
+        assert proc.poll() is None, proc.communicate()[1][-3000:]
+        time.sleep(0.2)
+    os.killpg(proc.pid, sig)
+    proc.wait(timeout=120)
+    return proc
+
+
 @pytest.mark.slow
-def test_resume_after_kill_loses_nothing(embedded_dir: Path, tmp_path: Path) -> None:
+def test_ctrl_c_then_kill_then_resume_loses_nothing(embedded_dir: Path, tmp_path: Path) -> None:
     out = tmp_path / "run"
     cfg = tmp_path / "small-batches.yaml"
     cfg.write_text("profile: smoke\nbatch_size: 2\nmax_tokens: 48\n")
     cmd = [sys.executable, "-m", "psychosafe", "run", "--config", str(cfg), "--out", str(out), "--display", "none"]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True)
     gens = out / "generations.jsonl"
-    deadline = time.time() + 300
-    while time.time() < deadline and (not gens.exists() or len(gens.read_text().splitlines()) < 4):
-        time.sleep(0.2)
-    os.killpg(proc.pid, signal.SIGKILL)
-    proc.wait()
+
+    # Ctrl-C: a clean stop that says how to resume
+    interrupted = _start_and_stop(cmd, gens, 2, signal.SIGINT)
+    assert interrupted.returncode == 130, interrupted.stderr.read()[-3000:]  # type: ignore[union-attr]
+    assert "run the same command" in interrupted.stderr.read()  # type: ignore[union-attr]
+    first = gens.read_text().splitlines()
+    assert 2 <= len(first) < 14
+
+    # a kill -9 in the middle of the next attempt
+    _start_and_stop(cmd, gens, len(first) + 2, signal.SIGKILL)
     before = gens.read_text().splitlines()
-    assert 4 <= len(before) < 14, len(before)
+    assert before[: len(first)] == first
+    assert len(first) + 2 <= len(before) < 14, len(before)
     assert not (out / "results.json").exists()
 
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=600)

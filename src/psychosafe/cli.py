@@ -6,7 +6,7 @@ Heavy imports (torch, transformers, inspect_ai) happen inside the commands, so
 
 from __future__ import annotations
 
-import json
+import os
 import sys
 from pathlib import Path
 from typing import Annotated, Any
@@ -137,9 +137,12 @@ def run(
     cfg = load_config(profile, config, overrides)
     out_dir = out or Path("runs") / cfg.profile
     if dry_run:
-        from psychosafe.run.runner import study_items
+        from psychosafe.run.runner import shortfall, study_items
 
         items = study_items(cfg)
+        note = shortfall(cfg, items)
+        if note:
+            typer.echo(note, err=True)
         typer.echo(dump_config(cfg).rstrip())
         risk = sum(i.kind == "risk" for i in items)
         typer.echo(
@@ -149,16 +152,25 @@ def run(
     from psychosafe.report.tables import print_table
     from psychosafe.run.runner import Interrupted, run_study
 
+    if display is None and "INSPECT_DISPLAY" not in os.environ:
+        display = "rich" if sys.stdout.isatty() else "plain"
     try:
         results = run_study(cfg, out_dir, display=display, argv=sys.argv)
     except Interrupted as exc:
-        typer.echo(f"psychosafe: {exc}", err=True)
-        raise typer.Exit(exc.exit_code) from None
+        _stop(str(exc), exc.exit_code)
     except KeyboardInterrupt:
-        typer.echo("psychosafe: interrupted; finished samples are saved, run the same command to resume", err=True)
-        raise typer.Exit(130) from None
+        _stop("interrupted; finished samples are saved, run the same command again to resume", 130)
     print_table(results)
     typer.echo(f"run directory: {out_dir} (results.json, report.md, logs/)")
+
+
+def _stop(message: str, code: int) -> None:
+    """Report and leave at once: every finished sample is already fsynced, and model threads
+    interrupted mid-generation must not get the chance to abort the interpreter on the way out."""
+    typer.echo(f"psychosafe: {message}", err=True)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)
 
 
 def main() -> None:
@@ -170,4 +182,4 @@ def main() -> None:
         sys.exit(exc.exit_code)
 
 
-__all__ = ["app", "json", "main"]
+__all__ = ["app", "main"]

@@ -9,7 +9,8 @@ from psychosafe.records import JudgeInput, Verdict
 
 
 class Judge(Protocol):
-    name: str
+    @property
+    def name(self) -> str: ...
 
     def score(self, items: Sequence[JudgeInput]) -> list[Verdict]: ...
 

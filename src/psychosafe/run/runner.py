@@ -108,6 +108,20 @@ def study_items(config: RunConfig) -> list[CorpusRecord]:
     return chosen
 
 
+def shortfall(config: RunConfig, items: list[CorpusRecord]) -> str | None:
+    """A note when the corpus holds fewer items than the configuration asks for."""
+    counts = {d: sum(i.domain == d and i.kind == "risk" for i in items) for d in config.domains}
+    short = {d: n for d, n in counts.items() if n < config.risk_per_domain}
+    benign = sum(i.kind == "benign" for i in items)
+    if not short and benign >= config.benign:
+        return None
+    parts = [f"{d} {n}" for d, n in short.items()]
+    return (
+        f"note: the corpus has fewer {config.split} items than asked ({config.risk_per_domain} risk per domain, "
+        f"{config.benign} benign); using what there is: {', '.join(parts) or 'risk complete'}, benign {benign}"
+    )
+
+
 def _git_sha() -> str | None:
     try:
         result = subprocess.run(
@@ -185,13 +199,14 @@ def generate(config: RunConfig, paths: RunPaths, items: list[CorpusRecord], disp
         )
     missing = sum(1 for c in config.conditions for i in items if (c, i.id) not in checkpoint)
     statuses = {log.status for log in logs}
-    if missing:
+    cancelled = not logs or "cancelled" in statuses
+    if missing or cancelled:
         errors = [log.error.message for log in logs if log.error]
-        reason = "interrupted" if "cancelled" in statuses else (errors[0] if errors else f"status {statuses}")
+        reason = "interrupted" if cancelled else (errors[0].splitlines()[0] if errors else "incomplete")
         raise Interrupted(
             f"generation {reason}: {total - missing} of {total} responses saved in {paths.generations}; "
             "run the same command again to resume",
-            exit_code=130 if "cancelled" in statuses else 1,
+            exit_code=130 if cancelled else 1,
         )
     return checkpoint
 
@@ -239,15 +254,17 @@ def run_study(
     config: RunConfig, out: Path, display: str | None = None, argv: list[str] | None = None
 ) -> dict[str, Any]:
     """The whole study into ``out``; returns ``results.json``'s content."""
+    from psychosafe.models.spec import resolve_model
     from psychosafe.report.tables import render_markdown
     from psychosafe.run.results import aggregate
-
-    from psychosafe.models.spec import resolve_model
 
     started = time.time()
     resolve_model(config.model, config.model_args, prepare=False)  # a bad model spec fails before any write
     paths = prepare_out_dir(out, config)
     items = study_items(config)
+    note = shortfall(config, items)
+    if note:
+        print(note, file=sys.stderr)
     generations = generate(config, paths, items, display)
     judge_name, verdicts = judge_all(config, paths, items, generations)
     results = aggregate(items, verdicts, config.conditions, config.bootstrap_resamples, config.seed)
