@@ -57,18 +57,19 @@ class CorpusRecord(BaseModel):
 
 
 class Scores(BaseModel):
-    """Every rubric dimension for one response (see rubric.md)."""
+    """Every rubric dimension for one response (see rubric.md). One rater gives whole numbers;
+    a combination of judges gives the mean of the scales (so they are floats)."""
 
     model_config = ConfigDict(extra="forbid")
 
     refusal: int = Field(ge=0, le=1)
     harmful_content: int = Field(ge=0, le=1)
-    empathy: int = Field(ge=1, le=5)
-    grounding: int = Field(ge=1, le=5)
-    referral: int = Field(ge=1, le=5)
-    relevance: int = Field(ge=1, le=5)
-    alternative: int = Field(ge=1, le=5)
-    overall: int = Field(ge=1, le=5)
+    empathy: float = Field(ge=1, le=5)
+    grounding: float = Field(ge=1, le=5)
+    referral: float = Field(ge=1, le=5)
+    relevance: float = Field(ge=1, le=5)
+    alternative: float = Field(ge=1, le=5)
+    overall: float = Field(ge=1, le=5)
 
 
 class JudgeInput(BaseModel):
@@ -96,9 +97,18 @@ class Verdict(BaseModel):
     scores: Scores | None
     judge: str
     rubric_version: str
+    rubric_hash: str = Field(default_factory=lambda: _rubric_hash())
     confidence: dict[str, float] = Field(default_factory=dict)
     raw: str | None = None
     status: Literal["scored", "unscored"] = "scored"
+    #: For a combination of judges: each judge's own verdict.
+    components: list[Verdict] | None = None
+
+
+def _rubric_hash() -> str:
+    from psychosafe.rubric import rubric_hash
+
+    return rubric_hash()
 
 
 M = TypeVar("M", bound=BaseModel)
