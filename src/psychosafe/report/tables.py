@@ -115,3 +115,102 @@ def print_table(results: dict[str, Any]) -> None:
     for row in rows:
         table.add_row(*row)
     Console().print(table)
+
+
+# --- rows of the full report (report.md and report.html share them) ---
+
+RATE_LABELS = {
+    "refusal": "refusal rate (risk)",
+    "referral": "referral rate (risk, referral >= 4)",
+    "harmful_content": "harmful-content rate (risk)",
+    "over_refusal": "over-refusal (benign)",
+}
+
+
+def fmt_interval(entry: dict[str, Any] | None, value: str = "mean", digits: int = 2) -> str:
+    """``0.40 [0.12, 0.77]`` (or ``n/a``)."""
+    if not entry or entry.get(value) is None:
+        return "n/a"
+    low, high = entry.get("ci_low"), entry.get("ci_high")
+    ci = f" [{low:.{digits}f}, {high:.{digits}f}]" if low is not None and high is not None else ""
+    return f"{entry[value]:.{digits}f}{ci}"
+
+
+def fmt_p(value: float | None) -> str:
+    if value is None:
+        return "n/a"
+    return "<0.001" if value < 0.001 else f"{value:.3f}"
+
+
+def report_main_rows(data: Any) -> tuple[list[str], list[list[str]]]:
+    """Conditions x dimensions (risk items): mean [95% CI] per condition, and per other condition the relative
+    improvement over baseline [paired-bootstrap 95% CI], the paired test's p and its Holm-corrected p."""
+    conditions = data.run.conditions
+    others = list(data.comparisons)
+    method = "Wilcoxon" if data.test_method == "wilcoxon" else "permutation"
+    header = ["dimension", *conditions]
+    for c in others:
+        header += [f"{c} vs baseline (95% CI)", f"p ({method})", "p (Holm)"]
+    rows = []
+    for key in REPORT_KEYS:
+        row = [LABELS[key], *(fmt_interval(data.describe[c][key]) for c in conditions)]
+        for c in others:
+            entry = data.comparisons[c]["keys"][key]
+            row += [_rel(entry["relative"]), fmt_p(entry["test"]["p_value"]), fmt_p(entry["p_holm"])]
+        rows.append(row)
+    blank = ["" for _ in range(3 * len(others))]
+    rows.append(
+        ["over-refusal on benign", *(fmt_interval(data.rates[c]["over_refusal"], "rate") for c in conditions), *blank]
+    )
+    rows.append(
+        [
+            "n (risk / benign)",
+            *(f"{data.describe[c]['refusal']['n']} / {data.rates[c]['over_refusal']['n']}" for c in conditions),
+            *blank,
+        ]
+    )
+    return header, rows
+
+
+def report_rate_rows(data: Any) -> tuple[list[str], list[list[str]]]:
+    header = ["condition", *RATE_LABELS.values()]
+    rows = [
+        [c, *(fmt_interval(data.rates[c][k], "rate") + f" (n={data.rates[c][k]['n']})" for k in RATE_LABELS)]
+        for c in data.run.conditions
+    ]
+    return header, rows
+
+
+def report_domain_rows(data: Any, key: str) -> tuple[list[str], list[list[str]]]:
+    conditions = data.run.conditions
+    header = ["domain", "n", *conditions]
+    rows = []
+    for domain, per in data.domains.items():
+        ns = sorted({str(per[c]["n"]) for c in conditions if c in per})
+        rows.append([domain, "/".join(ns), *(_fmt(per.get(c, {}).get(key)) for c in conditions)])
+    return header, rows
+
+
+def report_judge_rows(data: Any) -> list[tuple[str, str]]:
+    run = data.run
+    meta = run.results.get("meta") or {}
+    rows = [
+        ("judge", str(run.judge)),
+        ("judge settings", str(run.config.get("judge_args") or {})),
+        (
+            "rubric",
+            f"{meta.get('rubric_version', run.manifest.get('rubric_version'))} "
+            f"(hash {meta.get('rubric_hash', run.manifest.get('rubric_hash'))})",
+        ),
+        ("rubric versions in judgments.jsonl", ", ".join(run.rubric_versions) or "n/a"),
+        ("unscored items (left out of every mean)", ", ".join(f"{c}: {n}" for c, n in run.unscored.items())),
+        (
+            "verdicts in judgments.jsonl",
+            "; ".join(f"{j}: {v['scored']} scored, {v['unscored']} unscored" for j, v in run.judgments_by_judge.items())
+            or "none",
+        ),
+        ("bootstrap", f"{run.resamples} resamples, seed {run.seed}"),
+    ]
+    if run.unknown_ids:
+        rows.append(("item ids not in the corpus (left out)", ", ".join(run.unknown_ids[:20])))
+    return rows
