@@ -113,7 +113,7 @@ def test_judge_score_cli_writes_every_key_and_resumes(cli, tmp_path: Path) -> No
     assert [x["id"] for x in lines] == ["a", "b"]
     for line in lines:
         assert set(line["scores"]) == set(RUBRIC_KEYS)
-        assert line["judge"] == "offline-v1"
+        assert line["judge"] == OfflineJudge().name
     assert lines[0]["scores"]["referral"] == 5  # locale normalised to US
     # a second run adds nothing
     assert cli("judge", "score", "--input", str(src), "--output", str(out)).exit_code == 0

@@ -72,7 +72,7 @@ def test_validate_cli_json_and_errors(cli, tmp_path: Path) -> None:
     result = cli("judge", "validate", "--gold", str(XSTEST[0]), "--resamples", "100", "--json")
     assert result.exit_code == 0, result.output
     data = json.loads(result.output)
-    assert data["kind"] == "xstest" and data["judge"] == "offline-v1"
+    assert data["kind"] == "xstest" and data["judge"] == OfflineJudge().name
     bad = tmp_path / "gold.jsonl"
     bad.write_text(
         json.dumps(
@@ -100,7 +100,7 @@ def test_combined_judges_mean_and_majority() -> None:
     from psychosafe.records import JudgeInput
 
     (verdict,) = judge.score([JudgeInput(id="x", messages=[{"role": "user", "content": "q"}], response="I can't.")])
-    assert len(verdict.components) == 2 and verdict.judge == "offline-v1+offline-v1"
+    assert len(verdict.components) == 2 and verdict.judge == f"{OfflineJudge().name}+{OfflineJudge().name}"
 
 
 def test_mode_parsers_are_strict() -> None:

@@ -12,6 +12,7 @@ from scipy import stats
 from typer.testing import CliRunner
 
 from psychosafe.errors import UserError
+from psychosafe.judge.offline import OfflineJudge
 from psychosafe.run.results import REPORT_KEYS
 
 CHROMIUM = Path("/usr/bin/chromium")
@@ -232,7 +233,7 @@ def test_html_report_offline_in_chromium_escapes_responses(smoke_run: Path, tmp_
             baseline = page.locator('.response[data-condition="baseline"] .text').first.inner_text()
             assert "<script>window.__pwned = 1</script>" in baseline
             assert '<img src="x" onerror=' in baseline
-            assert page.locator("#judge").inner_text().count("offline-v1") >= 1
+            assert page.locator("#judge").inner_text().count(OfflineJudge().name) >= 1
             assert (
                 json.loads((run / "manifest.json").read_text())["items_hash"] in page.locator("#manifest").inner_text()
             )

@@ -342,7 +342,8 @@ class OfflineJudge:
     """Rules-and-lexicon judge over every rubric dimension."""
 
     directory: Directory | None = None
-    name: str = "offline-v1"
+    #: bumped whenever the rules change, so that cached verdicts of an older version are not reused
+    name: str = "offline-v2"
 
     @cached_property
     def _resources(self) -> list[tuple[re.Pattern[str], str, frozenset[str], str]]:
