@@ -57,3 +57,14 @@ def test_unknown_prompt_is_a_user_error(cli) -> None:
     result = cli("prompts", "show", "nope")
     assert result.exit_code == 2
     assert "baseline" in str(result.exception)
+
+
+def test_models_prepare_is_idempotent(cli, embedded_dir) -> None:
+    weights = embedded_dir / "model.safetensors"
+    before = weights.stat().st_mtime_ns
+    result = cli("models", "prepare")
+    assert result.exit_code == 0
+    assert result.output.strip() == str(embedded_dir)
+    assert weights.stat().st_mtime_ns == before  # verified by checksum, not rebuilt
+    config = (embedded_dir / "config.json").read_text()
+    assert "quantization_config" not in config  # a plain dense checkpoint

@@ -128,7 +128,9 @@ def prepare(force: bool = False) -> Path:
         model.save_pretrained(staging)
         tokenizer.save_pretrained(staging)
         files = {p.name: _sha256(p) for p in sorted(staging.iterdir()) if p.is_file()}
+        staging.chmod(0o755)
         manifest = {
+            "format": FORMAT,
             "source": str(source),
             "source_sha256": source_sha,
             "model_id": MODEL_ID,
