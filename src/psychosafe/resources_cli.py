@@ -40,7 +40,9 @@ def resources_list(
         typer.echo(json.dumps(rows, indent=2, ensure_ascii=False))
         return
     for row in rows:
-        reach = ", ".join(f"{k} {row[k]}" for k in ("phone", "text", "web") if row[k])
+        reach = ", ".join(
+            row[k] if str(row[k]).lower().startswith(k) else f"{k} {row[k]}" for k in ("phone", "text", "web") if row[k]
+        )
         typer.echo(
             f"{row['id']}\t{row['locale']}\t{row['name']}\t{reach or '-'}\t{row['hours'] or '-'}\t"
             f"{','.join(row['domains'])}\tverified {row['last_verified'] or 'not yet'}"
