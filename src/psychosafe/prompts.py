@@ -11,7 +11,10 @@ from pydantic import BaseModel
 
 from psychosafe.errors import UserError
 
-CONDITIONS: tuple[str, ...] = ("baseline", "psychosafe")
+CONDITIONS: tuple[str, ...] = ("baseline", "psychosafe", "finetuned")
+#: Conditions that reuse another condition's system prompt. ``finetuned`` (the LoRA fine-tuned model) runs with
+#: the generic ``baseline`` prompt it was trained with: the behaviour must come from training, not prompting.
+PROMPT_OF: dict[str, str] = {"finetuned": "baseline"}
 
 
 class SystemPrompt(BaseModel):
@@ -30,5 +33,6 @@ def load_prompt(name: str) -> SystemPrompt:
     """The system prompt of a prompting condition."""
     if name not in CONDITIONS:
         raise UserError(f"unknown prompt {name!r}: choose from {', '.join(CONDITIONS)}")
-    text = importlib_resources.files("psychosafe.data.prompts").joinpath(f"{name}.yaml").read_text("utf-8")
+    source = PROMPT_OF.get(name, name)
+    text = importlib_resources.files("psychosafe.data.prompts").joinpath(f"{source}.yaml").read_text("utf-8")
     return SystemPrompt.model_validate(yaml.safe_load(text))

@@ -15,7 +15,16 @@ from psychosafe.taxonomy import DOMAINS, Domain
 
 PROFILES: tuple[str, ...] = ("smoke", "quick", "paper")
 #: Settings that change what gets generated; a run directory only resumes with the same ones.
-GENERATION_KEYS: tuple[str, ...] = ("model", "model_args", "split", "max_tokens", "temperature", "seed")
+GENERATION_KEYS: tuple[str, ...] = (
+    "model",
+    "model_args",
+    "split",
+    "max_tokens",
+    "temperature",
+    "seed",
+    "finetune",
+    "adapter",
+)
 
 
 class RunConfig(BaseModel):
@@ -36,6 +45,30 @@ class RunConfig(BaseModel):
     batch_size: int = Field(default=16, ge=1)
     seed: int = 0
     bootstrap_resamples: int = Field(default=2000, ge=100)
+    #: the ``finetuned`` condition: FinetuneConfig settings over the embedded CPU defaults (see docs/finetuning.md)
+    finetune: dict[str, Any] = Field(default_factory=dict)
+    #: evaluate this adapter (or merged model directory) as the ``finetuned`` condition instead of training one
+    adapter: Path | None = None
+    #: outside checks per condition (psychosafe.bench): XSTest prompt CSV or dataset id; off when unset
+    xstest_data: str | None = None
+    xstest_limit: int | None = Field(default=None, ge=1)
+    #: lm-eval tasks (mmlu, mmlu_cloze, gsm8k, ifeval, ...); off when empty; local copies in downstream_data_dir
+    downstream_tasks: list[str] = Field(default_factory=list)
+    downstream_data_dir: str | None = None
+    downstream_limit: int | None = Field(default=None, ge=1)
+
+    @field_validator("finetune")
+    @classmethod
+    def _valid_finetune(cls, value: dict[str, Any]) -> dict[str, Any]:
+        from psychosafe.finetune.config import FinetuneConfig
+
+        try:
+            FinetuneConfig.model_validate(value)
+        except ValidationError as exc:
+            first = exc.errors()[0]
+            where = ".".join(str(p) for p in first["loc"])
+            raise ValueError(f"finetune.{where}: {first['msg'].removeprefix('Value error, ')}") from None
+        return value
 
     @field_validator("conditions")
     @classmethod

@@ -170,33 +170,49 @@ def generate(config: RunConfig, paths: RunPaths, items: list[CorpusRecord], disp
         return checkpoint
     print(f"generation: {total - todo} of {total} responses already done, {todo} to go", file=sys.stderr)
     model = resolve_model(config.model, config.model_args)
-    tasks = [
-        refusal_quality(
-            condition=c,
-            split=config.split,
-            kinds=None,
-            ids=ids,
-            judge="none",
-            seed=config.seed,
-            max_tokens=config.max_tokens,
-        )
-        for c, ids in pending.items()
-        if ids
+    # the prompted conditions run on the base model; `finetuned` on the fine-tuned one, trained (or reused) after them
+    groups = [
+        [c for c in pending if c != "finetuned" and pending[c]],
+        ["finetuned"] if pending.get("finetuned") else [],
     ]
-    with recording(checkpoint, model.spec):
-        logs = inspect_eval(
-            tasks,
-            model=model.inspect_model,
-            model_args=model.model_args,
-            log_dir=str(paths.logs),
-            max_connections=config.batch_size,
-            max_samples=config.batch_size,
-            temperature=config.temperature,
-            seed=config.seed,
-            display=display,  # type: ignore[arg-type]
-            fail_on_error=False,
-            log_buffer=config.batch_size,
-        )
+    logs: list[Any] = []
+    for group in groups:
+        if not group or any(log.status == "cancelled" for log in logs):
+            continue
+        group_model = model
+        if group == ["finetuned"]:
+            from psychosafe.finetune.condition import finetuned_model
+
+            group_model, entry = finetuned_model(
+                model, config.model, config.model_args, config.finetune, config.adapter
+            )
+            (paths.out / "finetune.json").write_text(json.dumps(entry, indent=2))
+        tasks = [
+            refusal_quality(
+                condition=c,
+                split=config.split,
+                kinds=None,
+                ids=pending[c],
+                judge="none",
+                seed=config.seed,
+                max_tokens=config.max_tokens,
+            )
+            for c in group
+        ]
+        with recording(checkpoint, group_model.spec):
+            logs += inspect_eval(
+                tasks,
+                model=group_model.inspect_model,
+                model_args=group_model.model_args,
+                log_dir=str(paths.logs),
+                max_connections=config.batch_size,
+                max_samples=config.batch_size,
+                temperature=config.temperature,
+                seed=config.seed,
+                display=display,  # type: ignore[arg-type]
+                fail_on_error=False,
+                log_buffer=config.batch_size,
+            )
     missing = sum(1 for c in config.conditions for i in items if (c, i.id) not in checkpoint)
     statuses = {log.status for log in logs}
     cancelled = not logs or "cancelled" in statuses
@@ -255,7 +271,6 @@ def run_study(
 ) -> dict[str, Any]:
     """The whole study into ``out``; returns ``results.json``'s content."""
     from psychosafe.models.spec import resolve_model
-    from psychosafe.report.tables import render_markdown
     from psychosafe.run.results import aggregate
 
     started = time.time()
@@ -276,8 +291,10 @@ def run_study(
         "rubric_hash": rubric_hash(),
         "items": {"risk": sum(i.kind == "risk" for i in items), "benign": sum(i.kind == "benign" for i in items)},
     }
+    from psychosafe.bench.study import run_benchmarks
+
+    results.update(run_benchmarks(config, paths.out, display))  # xstest.json / downstream.json when configured
     paths.results.write_text(json.dumps(results, indent=2))
-    paths.report.write_text(render_markdown(results))
     from psychosafe.prompts import load_prompt
 
     manifest = {
@@ -294,10 +311,16 @@ def run_study(
         "prompts": {c: {"version": load_prompt(c).version, "sha256": load_prompt(c).sha256} for c in config.conditions},
         "items_hash": _corpus_hash(items),
         "n_items": len(items),
+        "finetune": json.loads((paths.out / "finetune.json").read_text())
+        if "finetuned" in config.conditions and (paths.out / "finetune.json").is_file()
+        else None,
         "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
         "wall_seconds_last_invocation": round(time.time() - started, 1),
         "platform": platform.platform(),
         "cpu_count": os.cpu_count(),
     }
     paths.manifest.write_text(json.dumps(manifest, indent=2))
+    from psychosafe.report.build import write_run_report
+
+    write_run_report(paths.out, results)  # report.md, report.html, plots/ (after the manifest: it is shown)
     return results

@@ -1,0 +1,1 @@
+"""LoRA / QLoRA fine-tuning on the corpus (TRL ``SFTTrainer`` + PEFT): config, data mix, training."""

@@ -1,0 +1,1 @@
+"""Statistics: agreement between raters and judges, and comparisons between conditions."""
