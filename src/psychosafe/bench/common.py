@@ -90,12 +90,12 @@ def generate_into(
     print(f"{what}: {total - pending} of {total} responses already done, {pending} to go", file=sys.stderr)
     from inspect_ai import eval as inspect_eval
 
-    model = model()
-    with recording(checkpoint, model.spec):
+    resolved = model()
+    with recording(checkpoint, resolved.spec):
         logs = inspect_eval(
             list(tasks),
-            model=model.inspect_model,
-            model_args=model.model_args,
+            model=resolved.inspect_model,
+            model_args=resolved.model_args,
             log_dir=str(log_dir),
             max_connections=batch_size,
             max_samples=batch_size,

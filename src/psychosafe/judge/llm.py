@@ -10,6 +10,7 @@ as ``unscored`` with its raw text, never defaulted.
 from __future__ import annotations
 
 import asyncio
+import functools
 import json
 import re
 from collections.abc import Awaitable, Callable, Sequence
@@ -208,7 +209,7 @@ class LLMJudge:
         return list(await asyncio.gather(*(one(job) for job in jobs)))
 
     def score(self, items: Sequence[JudgeInput]) -> list[Verdict]:
-        return asyncio.run(self._gather([lambda item=item: self.judge_one_async(item) for item in items]))
+        return asyncio.run(self._gather([functools.partial(self.judge_one_async, item) for item in items]))
 
     async def xstest_async(self, prompt: str, response: str) -> str | None:
         schema = _schema("xstest", {"label": {"type": "string", "enum": list(XSTEST_LABELS)}})
@@ -220,8 +221,8 @@ class LLMJudge:
 
     def xstest(self, pairs: Sequence[tuple[str, str]]) -> list[str | None]:
         """XSTest 3-class labels (``None`` where the judge gave no usable answer)."""
-        return asyncio.run(self._gather([lambda p=p, r=r: self.xstest_async(p, r) for p, r in pairs]))
+        return asyncio.run(self._gather([functools.partial(self.xstest_async, p, r) for p, r in pairs]))
 
     def sorry_bench(self, pairs: Sequence[tuple[str, str]]) -> list[int | None]:
         """SORRY-Bench fulfilment (1 = fulfilled; ``None`` where the judge gave no usable answer)."""
-        return asyncio.run(self._gather([lambda p=p, r=r: self.sorry_bench_async(p, r) for p, r in pairs]))
+        return asyncio.run(self._gather([functools.partial(self.sorry_bench_async, p, r) for p, r in pairs]))

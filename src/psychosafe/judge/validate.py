@@ -13,7 +13,7 @@ from __future__ import annotations
 import csv
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict
 
@@ -73,7 +73,7 @@ def validate_gold(path: Path, judge: Any, resamples: int = 1000, seed: int = 0) 
     for key in RUBRIC_KEYS:
         gold = [item.labels[key] for item in items]
         pred = [getattr(v.scores, key) if v.scores is not None else None for v in verdicts]
-        scale = "binary" if key in BINARY_KEYS else "ordinal"
+        scale: Literal["binary", "ordinal"] = "binary" if key in BINARY_KEYS else "ordinal"
         labels = [0, 1] if scale == "binary" else [1, 2, 3, 4, 5]
         dimensions[key] = pairwise_agreement(gold, pred, scale, resamples, seed, labels=labels)
     return {
