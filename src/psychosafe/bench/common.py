@@ -69,31 +69,35 @@ def resolve_bench_model(
 
 def generate_into(
     checkpoint_path: Path,
-    tasks: Sequence[Any],
-    pending: int,
-    total: int,
+    conditions: Sequence[str],
+    ids: Sequence[str],
+    make_tasks: Callable[[str, list[str]], Any],
     model: Callable[[], Any],
     log_dir: Path,
     batch_size: int,
     display: str | None,
     what: str,
 ) -> Any:
-    """Run Inspect ``tasks`` (no scorer) on ``model()`` (resolved only when there is work: preparing a model
-    costs time), every finished sample appended to the checkpoint at ``checkpoint_path`` (keyed by condition
-    and id); returns the checkpoint."""
+    """Generate every (condition, id) not yet in the checkpoint at ``checkpoint_path``: ``make_tasks(condition,
+    pending_ids)`` builds one Inspect task (no scorer) per condition, run on ``model()`` (resolved only when there
+    is work: preparing a model costs time), each finished sample appended to the checkpoint as it completes.
+    Returns the checkpoint, complete; an interrupted or incomplete generation is a :class:`UserError`."""
     from psychosafe.run.checkpoint import JsonlCheckpoint, recording
 
     checkpoint = JsonlCheckpoint(checkpoint_path, key=("condition", "id"))
-    if not tasks:
+    pending = {c: [i for i in ids if (c, i) not in checkpoint] for c in conditions}
+    todo, total = sum(len(v) for v in pending.values()), len(ids) * len(conditions)
+    if not todo:
         print(f"{what}: all {total} responses already in {checkpoint_path}", file=sys.stderr)
         return checkpoint
-    print(f"{what}: {total - pending} of {total} responses already done, {pending} to go", file=sys.stderr)
+    print(f"{what}: {total - todo} of {total} responses already done, {todo} to go", file=sys.stderr)
     from inspect_ai import eval as inspect_eval
 
+    tasks = [make_tasks(c, missing) for c, missing in pending.items() if missing]
     resolved = model()
     with recording(checkpoint, resolved.spec):
         logs = inspect_eval(
-            list(tasks),
+            tasks,
             model=resolved.inspect_model,
             model_args=resolved.model_args,
             log_dir=str(log_dir),
@@ -103,10 +107,15 @@ def generate_into(
             fail_on_error=False,
             log_buffer=batch_size,
         )
-    done = JsonlCheckpoint(checkpoint_path, key=("condition", "id"))
     if not logs or any(log.status == "cancelled" for log in logs):
         raise UserError(f"{what} interrupted: finished responses are saved in {checkpoint_path}; run again to resume")
-    return done
+    missing = sum(1 for c in conditions for i in ids if (c, i) not in checkpoint)
+    if missing:
+        raise UserError(
+            f"{what} incomplete: {missing} responses missing (see the Inspect logs in {log_dir}); "
+            "run the same command again to resume"
+        )
+    return checkpoint
 
 
 def prepare_dir(out: Path) -> Path:

@@ -214,38 +214,24 @@ def run_sorry_bench(
     scorer = get_judge(judge, **(judge_args or {}))
     resolve_bench_model(model, model_args, adapter, prepare=False)
     prepare_dir(out)
-    gen_path = out / "sorry_bench_generations.jsonl"
-    existing = JsonlCheckpoint(gen_path, key=("condition", "id"))
-    pending = {c: [q.id for q in questions if (c, q.id) not in existing] for c in conditions}
-    tasks = [
-        sorry_task(
+    generations = generate_into(
+        out / "sorry_bench_generations.jsonl",
+        conditions,
+        [q.id for q in questions],
+        lambda c, ids: sorry_task(
             data=str(data),
             condition=c,
             styles=",".join(styles or ["base"]),
             ids=",".join(ids),
             judge="none",
             max_tokens=max_tokens,
-        )
-        for c, ids in pending.items()
-        if ids
-    ]
-    generations = generate_into(
-        gen_path,
-        tasks,
-        sum(len(v) for v in pending.values()),
-        len(questions) * len(conditions),
+        ),
         lambda: resolve_bench_model(model, model_args, adapter),
         out / "logs",
         batch_size,
         display,
         "sorry-bench generation",
     )
-    missing = [(c, q.id) for c in conditions for q in questions if (c, q.id) not in generations]
-    if missing:
-        raise UserError(
-            f"sorry-bench generation incomplete: {len(missing)} responses missing (see {out / 'logs'}); "
-            "run the same command again to resume"
-        )
     verdicts_ck = JsonlCheckpoint(out / "sorry_bench_judgments.jsonl", key=("condition", "id", "judge"))
     todo = [(c, q) for c in conditions for q in questions if (c, q.id, scorer.name) not in verdicts_ck]
     if todo:

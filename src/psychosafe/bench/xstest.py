@@ -174,38 +174,19 @@ def run_xstest(
     judge = get_judge(classifier, **(classifier_args or {}))
     resolve_bench_model(model, model_args, adapter, prepare=False)
     prepare_dir(out)
-    gen_path = out / "xstest_generations.jsonl"
-    existing = JsonlCheckpoint(gen_path, key=("condition", "id"))
-    pending = {c: [p.id for p in prompts if (c, p.id) not in existing] for c in conditions}
-    n_pending = sum(len(v) for v in pending.values())
-    tasks = [
-        xstest_task(
-            data=str(data),
-            condition=c,
-            ids=",".join(ids),
-            classifier="none",
-            max_tokens=max_tokens,
-        )
-        for c, ids in pending.items()
-        if ids
-    ]
     generations = generate_into(
-        gen_path,
-        tasks,
-        n_pending,
-        len(prompts) * len(conditions),
+        out / "xstest_generations.jsonl",
+        conditions,
+        [p.id for p in prompts],
+        lambda c, ids: xstest_task(
+            data=str(data), condition=c, ids=",".join(ids), classifier="none", max_tokens=max_tokens
+        ),
         lambda: resolve_bench_model(model, model_args, adapter),
         out / "logs",
         batch_size,
         display,
         "xstest generation",
     )
-    missing = [(c, p.id) for c in conditions for p in prompts if (c, p.id) not in generations]
-    if missing:
-        raise UserError(
-            f"xstest generation incomplete: {len(missing)} responses missing (see the Inspect logs in {out / 'logs'}); "
-            "run the same command again to resume"
-        )
     labels_ck = JsonlCheckpoint(out / "xstest_labels.jsonl", key=("condition", "id", "classifier"))
     todo = [(c, p) for c in conditions for p in prompts if (c, p.id, judge.name) not in labels_ck]
     if todo:
