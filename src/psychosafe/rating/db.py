@@ -403,37 +403,29 @@ class RatingDB:
         hold that item for this rater (someone else's item, or a stale form)."""
         now = _now()
         with self.write() as c:
-            row = c.execute(
-                "SELECT a.item_id FROM assignments a JOIN items i ON i.id = a.item_id "
-                "WHERE a.rater_id = ? AND a.position = ? AND i.uid = ?",
-                (rater_id, position, item_uid),
-            ).fetchone()
-            if row is None:
+            item_id = _assigned_item(c, rater_id, position, item_uid)
+            if item_id is None:
                 return False
             c.execute(
                 "INSERT INTO ratings (rater_id, item_id, scores, comment, created_at, updated_at) "
                 "VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (rater_id, item_id) DO UPDATE SET "
                 "scores = excluded.scores, comment = excluded.comment, revision = revision + 1, "
                 "updated_at = excluded.updated_at",
-                (rater_id, row["item_id"], json.dumps(scores), comment[:MAX_COMMENT], now, now),
+                (rater_id, item_id, json.dumps(scores), comment[:MAX_COMMENT], now, now),
             )
-            c.execute("UPDATE assignments SET skipped = 0 WHERE rater_id = ? AND item_id = ?", (rater_id, row[0]))
+            c.execute("UPDATE assignments SET skipped = 0 WHERE rater_id = ? AND item_id = ?", (rater_id, item_id))
         return True
 
     def skip(self, rater_id: int, position: int, item_uid: str) -> bool:
         """Mark an unrated item as skipped (it becomes open to another rater); a rated item keeps its rating."""
         with self.write() as c:
-            row = c.execute(
-                "SELECT a.item_id FROM assignments a JOIN items i ON i.id = a.item_id "
-                "WHERE a.rater_id = ? AND a.position = ? AND i.uid = ?",
-                (rater_id, position, item_uid),
-            ).fetchone()
-            if row is None:
+            item_id = _assigned_item(c, rater_id, position, item_uid)
+            if item_id is None:
                 return False
             c.execute(
                 "UPDATE assignments SET skipped = 1 WHERE rater_id = ? AND item_id = ? AND NOT EXISTS "
                 "(SELECT 1 FROM ratings r WHERE r.rater_id = ? AND r.item_id = ?)",
-                (rater_id, row[0], rater_id, row[0]),
+                (rater_id, item_id, rater_id, item_id),
             )
         return True
 
@@ -485,3 +477,13 @@ class RatingDB:
             record.update({k: scores.get(k) for k in RUBRIC_KEYS})
             out.append(record)
         return out
+
+
+def _assigned_item(c: sqlite3.Connection, rater_id: int, position: int, item_uid: str) -> int | None:
+    """The id of the item at ``position`` in the rater's order, if that position holds the item ``item_uid``."""
+    row = c.execute(
+        "SELECT a.item_id FROM assignments a JOIN items i ON i.id = a.item_id "
+        "WHERE a.rater_id = ? AND a.position = ? AND i.uid = ?",
+        (rater_id, position, item_uid),
+    ).fetchone()
+    return None if row is None else int(row[0])
