@@ -82,3 +82,25 @@ def test_cli_mmlu_on_the_embedded_model_dir(cli, embedded_dir: Path, tmp_path: P
     assert mmlu["metric"] == "acc,none" and mmlu["n"] == 6
     assert 0.0 <= mmlu["value"] <= 1.0 and mmlu["stderr"] is not None
     assert data["meta"]["lm_eval_model"] == "hf" and data["meta"]["limit"] == 6
+
+
+def test_punkt_model_is_built_offline_and_splits_sentences(tmp_path: Path) -> None:
+    from nltk.tokenize.punkt import PunktTokenizer
+
+    from psychosafe.bench.punkt import build_punkt
+
+    target = build_punkt(tmp_path / "nltk_data")
+    assert {p.name for p in target.iterdir()} == {
+        "abbrev_types.txt",
+        "collocations.tab",
+        "ortho_context.tab",
+        "sent_starters.txt",
+    }
+    tokenizer = PunktTokenizer("english")  # found through nltk's data path, as IFEval's checkers find it
+    text = "Dr. Lee called at 9 a.m. today. She was worried! Can you help? Yes, e.g. with a plan."
+    assert tokenizer.tokenize(text) == [
+        "Dr. Lee called at 9 a.m. today.",
+        "She was worried!",
+        "Can you help?",
+        "Yes, e.g. with a plan.",
+    ]

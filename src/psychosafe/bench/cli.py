@@ -142,6 +142,9 @@ def downstream(
     ] = None,
     batch_size: Annotated[int, typer.Option(help="lm-eval batch size.")] = 8,
     compare: Annotated[Path | None, typer.Option(help="A base run's directory: add the delta table.")] = None,
+    chat_template: Annotated[
+        bool, typer.Option(help="Format requests with the model's chat template (off for base models).")
+    ] = True,
 ) -> None:
     """General ability through lm-evaluation-harness -> OUT/downstream.json."""
     from psychosafe.bench.downstream import render, run_downstream
@@ -157,6 +160,7 @@ def downstream(
         condition=condition,
         batch_size=batch_size,
         compare=compare,
+        chat_template=chat_template,
     )
     typer.echo(render(results))
     typer.echo(f"-> {out / 'downstream.json'}")

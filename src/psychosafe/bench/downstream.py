@@ -131,10 +131,14 @@ def run_downstream(
     batch_size: int = 8,
     compare: Path | None = None,
     seed: int = 0,
+    chat_template: bool = True,
 ) -> dict[str, Any]:
     """Run the tasks through lm-eval's Python API and write ``out/downstream.json``; returns its content.
 
     ``condition`` puts that condition's system prompt in front of every request (``None``: no system prompt).
+    ``chat_template`` formats every request with the model's chat template (the condition's prompt becomes the
+    system turn), as instruction-tuned models expect: without it the embedded model answers IFEval prompts with
+    nothing at all. Turn it off for base (non-chat) models.
     """
     try:
         import lm_eval
@@ -161,6 +165,10 @@ def run_downstream(
         task_dir = materialize_tasks(data_dir, out / "lm_eval_tasks")
     else:
         lm_names = {short: short for short in names}
+    if "ifeval" in names:
+        from psychosafe.bench.punkt import ensure_punkt
+
+        ensure_punkt()  # IFEval's checkers need nltk's punkt_tab; built offline when it is not installed
     manager = TaskManager(include_path=str(task_dir)) if task_dir else TaskManager()
     kind, args = lm_eval_model(model, model_args, adapter, batch_size)
     instruction = system_prompt(condition) if condition else None
@@ -172,6 +180,7 @@ def run_downstream(
             limit=limit,
             task_manager=manager,
             system_instruction=instruction,
+            apply_chat_template=chat_template,
             log_samples=False,
             random_seed=seed,
             numpy_random_seed=seed,
@@ -201,6 +210,7 @@ def run_downstream(
             "prompt": prompt_meta(condition) if condition else None,
             "data_dir": str(data_dir) if data_dir else None,
             "limit": limit,
+            "chat_template": chat_template,
             "lm_eval_version": getattr(lm_eval, "__version__", None),
             "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
             "wall_seconds": round(time.time() - started, 1),
