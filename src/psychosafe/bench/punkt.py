@@ -18,11 +18,12 @@ from pathlib import Path
 from psychosafe.models.embedded import cache_root
 
 MODEL = "tokenizers/punkt_tab/english"
-#: Abbreviations ordinary English text uses but the corpus may not (Punkt stores them lower-case, without the final dot).
-COMMON_ABBREVIATIONS = frozenset(
+#: Abbreviations ordinary English text uses but the corpus may not (Punkt stores them lower-case, no final dot).
+_ABBREVIATIONS = (
     "dr mr mrs ms prof st jr sr vs etc e.g i.e a.m p.m inc ltd co corp dept est fig approx no vol "
-    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun u.s u.k".split()
+    "jan feb mar apr jun jul aug sep sept oct nov dec mon tue wed thu fri sat sun u.s u.k"
 )
+COMMON_ABBREVIATIONS = frozenset(_ABBREVIATIONS.split())
 
 
 def _installed() -> bool:
