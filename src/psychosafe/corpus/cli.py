@@ -1,4 +1,4 @@
-"""``psychosafe corpus``: validate, stats, export and generate (typer only here; heavy imports inside commands)."""
+"""``psychosafe corpus``: validate, stats, export, generate, check-drafts, assemble (heavy imports inside)."""
 
 from __future__ import annotations
 
@@ -112,3 +112,41 @@ def generate_cmd(
         f"drafted {summary.attempted}: kept {summary.kept}, rejected {summary.rejected}, "
         f"already done {summary.skipped} -> {out} (verdicts: {verdicts_path(out)})"
     )
+
+
+@corpus_app.command("check-drafts")
+def check_drafts_cmd(
+    paths: Annotated[list[Path], typer.Argument(help="Draft JSONL files (see docs/corpus.md, 'How it was built').")],
+    max_reuse: Annotated[int, typer.Option(help="Most drafts one authored sentence may appear in.")] = 4,
+) -> None:
+    """List what is wrong with corpus drafts (file:line: problem) and count them per cell; exit 1 if anything."""
+    from psychosafe.corpus.drafts import check_drafts
+
+    result = check_drafts(paths, max_reuse)
+    typer.echo(result.render())
+    if result.problems:
+        raise typer.Exit(1)
+
+
+@corpus_app.command("assemble")
+def assemble_cmd(
+    drafts: Annotated[Path, typer.Argument(help="Folder of draft JSONL files.")],
+    out: Annotated[Path, typer.Option("--out", help="Corpus directory to write (<domain>.jsonl).")],
+    seed_dir: Annotated[
+        Path | None, typer.Option(help="Hand-written records kept as they are (default: the shipped corpus).")
+    ] = None,
+    validation_risk: Annotated[int, typer.Option(help="Validation risk items per domain (stratified).")] = 100,
+    validation_benign: Annotated[int, typer.Option(help="Validation benign items per domain.")] = 32,
+) -> None:
+    """Drafts + seed -> corpus files: referrals from the directory, stratified validation split, no overlap."""
+    import json
+
+    from psychosafe.corpus.drafts import assemble
+    from psychosafe.corpus.validate import default_corpus_dir
+    from psychosafe.errors import UserError
+
+    files = sorted(drafts.glob("*.jsonl"))
+    if not files:
+        raise UserError(f"{drafts}: no draft files (*.jsonl) there")
+    counts = assemble(files, seed_dir or default_corpus_dir(), out, validation_risk, validation_benign)
+    typer.echo(json.dumps(counts, indent=2))
