@@ -10,6 +10,7 @@ import yaml
 
 from psychosafe.errors import UserError
 from psychosafe.finetune.config import FinetuneConfig, load_finetune_config, parse_overrides
+from psychosafe.taxonomy import DOMAIN_ABBREVIATIONS
 
 ROOT = Path(__file__).resolve().parents[1]
 CONFIGS = sorted((ROOT / "configs" / "finetune").glob("*.yaml"))
@@ -113,3 +114,16 @@ def test_unknown_target_module_is_a_user_error(cli, embedded_dir: Path, tmp_path
     assert result.exit_code == 2
     message = str(result.exception)
     assert "qkv_projection not found in the model" in message and "q_proj" in message
+
+
+def test_max_risk_caps_the_mix_and_keeps_domains_balanced() -> None:
+    from psychosafe.finetune.config import DataSettings
+    from psychosafe.finetune.data import build_examples
+
+    data = build_examples(DataSettings(max_risk=20, benign_ratio=0.5, eval_fraction=0.1), seed=0)
+    assert data.counts["train"]["risk"] + data.counts["eval"]["risk"] == 20
+    assert data.counts["train"]["benign"] + data.counts["eval"]["benign"] <= 10 + 1  # only the benign pairs it needs
+    domains = [e["id"].split("-")[0] for e in data.train + data.eval if e["kind"] == "risk"]
+    assert {d: domains.count(d) for d in set(domains)} == dict.fromkeys(DOMAIN_ABBREVIATIONS.values(), 4)
+    everything = build_examples(DataSettings(max_risk=None, benign_ratio=0.5), seed=0)
+    assert everything.counts["train"]["risk"] > 1000  # the GPU configs train on the whole train split

@@ -29,6 +29,9 @@ class DataSettings(BaseModel):
     domains: list[Domain] | None = None
     #: the condition whose system prompt opens every example (``baseline``, ``psychosafe``) or ``none``
     system_prompt: str = "baseline"
+    #: at most this many risk pairs (taken in stratified order, so every domain and subcategory keeps its share);
+    #: ``None``: all of them (the GPU configs). The CPU default keeps training inside the quick profile's budget.
+    max_risk: int | None = Field(default=48, ge=1)
     #: benign pairs per risk pair (0: risk only); benign pairs repeat when the corpus has fewer than asked
     benign_ratio: float = Field(default=0.5, ge=0)
     #: JSONL of general instruction data (``{"messages": [...]}`` ending with an assistant turn, or

@@ -110,6 +110,9 @@ def build_examples(settings: DataSettings, seed: int = 0) -> TrainingData:
     split = None if settings.split == "all" else settings.split
     risk = stratified_order(select(corpus, split=split, domains=settings.domains, kinds=["risk"]), seed)
     benign = stratified_order(select(corpus, split=split, domains=settings.domains, kinds=["benign"]), seed)
+    if settings.max_risk is not None:  # a capped risk set takes only the benign pairs it needs (eval split too)
+        risk = risk[: settings.max_risk]
+        benign = benign[: math.ceil(len(risk) * settings.benign_ratio)]
     if not risk:
         where = ", ".join(str(p) for p in settings.corpus) if settings.corpus else "the shipped corpus"
         raise UserError(f"no risk items with split={settings.split!r} in {where}: check data.split and data.domains")
