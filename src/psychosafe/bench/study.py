@@ -5,11 +5,31 @@ has its own sub-directory with checkpoints, and finished downstream runs are not
 from __future__ import annotations
 
 import json
+import os
 import sys
 from pathlib import Path
 from typing import Any
 
 from psychosafe.bench.common import write_json
+
+#: ``${PSYCHOSAFE_DATA}`` in a profile's data settings: this environment variable, else the evaluation data
+#: folder beside the checkout (the layout CI and the tests use).
+DATA_VARIABLE = "PSYCHOSAFE_DATA"
+DEFAULT_DATA = "../shared/data"
+
+
+def resolve_data(value: str) -> str:
+    """A data setting with ``${PSYCHOSAFE_DATA}`` expanded."""
+    return value.replace("${" + DATA_VARIABLE + "}", os.environ.get(DATA_VARIABLE) or DEFAULT_DATA)
+
+
+def _missing(setting: str, value: str, raw: str) -> str | None:
+    """Why the section is skipped: a local path that does not exist (dataset ids such as ``org/name`` pass)."""
+    path = Path(value)
+    if path.exists() or ("${" not in raw and value.count("/") == 1 and not value.startswith((".", "/"))):
+        return None
+    hint = f" (set {DATA_VARIABLE} to your evaluation data folder)" if "${" in raw else ""
+    return f"{setting} {value} not found{hint}; section skipped"
 
 
 def _adapter(out: Path, condition: str, config: Any) -> Path | None:
@@ -109,10 +129,28 @@ def _downstream(config: Any, out: Path) -> dict[str, Any]:
 
 
 def run_benchmarks(config: Any, out: Path, display: str | None = None) -> dict[str, Any]:
-    """``{"xstest": ..., "downstream": ...}`` for the sections the configuration turns on (else ``{}``)."""
+    """``{"xstest": ..., "downstream": ...}`` for the sections the configuration turns on (else ``{}``).
+
+    A section whose local data is missing is skipped with a message (``{"skipped": why}``), so a profile that
+    names the evaluation data folder still runs on a machine without it."""
     sections: dict[str, Any] = {}
     if getattr(config, "xstest_data", None):
-        sections["xstest"] = _xstest(config, out, display)
+        raw = config.xstest_data
+        config = config.model_copy(update={"xstest_data": resolve_data(raw)})
+        why = _missing("xstest_data", config.xstest_data, raw)
+        if why:
+            print(f"xstest: {why}", file=sys.stderr)
+            sections["xstest"] = {"skipped": why}
+        else:
+            sections["xstest"] = _xstest(config, out, display)
     if getattr(config, "downstream_tasks", None):
-        sections["downstream"] = _downstream(config, out)
+        raw = config.downstream_data_dir or ""
+        if raw:
+            config = config.model_copy(update={"downstream_data_dir": resolve_data(raw)})
+        why = _missing("downstream_data_dir", config.downstream_data_dir, raw) if raw else None
+        if why:
+            print(f"downstream: {why}", file=sys.stderr)
+            sections["downstream"] = {"skipped": why}
+        else:
+            sections["downstream"] = _downstream(config, out)
     return sections
