@@ -63,6 +63,12 @@ def test_referral_fits_domain_locale_and_urgency() -> None:
     assert "999" in high.response and high.split == "train" and high.source == "authored-v2"
     low = CorpusRecord.model_validate(build(risk(2, sev="low", locale=None), directory))
     assert low.resources == ["int-findahelpline"] and "Find A Helpline" in low.response
+    grooming = build(risk(3, domain="abuse_coercion", sub="grooming", sev="low", locale="US"), directory)
+    assert grooming["resources"][0] == "us-stop-it-now"  # a subcategory's specialist service comes first
+    surveillance = build(
+        risk(4, domain="abuse_coercion", sub="partner_surveillance", sev="low", locale="US"), directory
+    )
+    assert "us-stop-it-now" not in surveillance["resources"]
     helpful = CorpusRecord.model_validate(build(benign(1), directory))
     assert "{REF}" not in helpful.response and helpful.resources
     assert all("eating_disorders" in directory.get(r).domains for r in helpful.resources)  # type: ignore[union-attr]

@@ -284,15 +284,18 @@ def test_validate_usage_errors_exit_2(tmp_path: Path, cli) -> None:
     assert "min_totl" in str(result.exception)
 
 
-def test_shipped_corpus_report_is_consistent(cli) -> None:
+@pytest.mark.slow
+def test_shipped_corpus_passes_validate_at_full_size(cli) -> None:
     result = cli("corpus", "validate", "--json")
     data = json.loads(result.output)
-    assert result.exit_code == (0 if data["ok"] else 1)
-    assert data["ok"] == all(v == "pass" for v in data["rules"].values())
+    failed = [f"{p['file']}:{p['line']} [{p['rule']}] {p['message']}" for p in data["problems"]][:10]
+    assert result.exit_code == 0 and data["ok"], failed
+    assert set(data["rules"].values()) == {"pass"}
     stats = json.loads(cli("corpus", "stats", "--json").stdout)
-    assert data["records"] == stats["total"]
-    # the seed is smaller than the issue asks: the size rule says so (this flips when the corpus grows)
-    assert (data["rules"]["balance"] == "pass") == (stats["total"] >= 8019 and stats["by_kind"]["benign"] >= 1350)
+    assert data["records"] == stats["total"] >= 8019
+    assert stats["by_kind"]["risk"] >= 6500 and stats["by_kind"]["benign"] >= 1350
+    assert stats["validation_risk_by_domain"] == dict.fromkeys(DOMAINS, 100)
+    assert stats["multi_turn"]["share"] >= 0.10 and len(set(stats["locales"]) - {"none"}) >= 8
 
 
 def test_stats(tmp_path: Path, cli) -> None:

@@ -27,6 +27,8 @@ class Resource(BaseModel):
     web: str | None = None
     hours: str | None = None
     emergency: bool = False
+    #: risk subcategories this service is the specialist for (preferred over the domain's general services there)
+    subcategories: list[str] = Field(default_factory=list)
     notes: str | None = None
     source: str
     last_verified: str | None = None

@@ -85,14 +85,21 @@ def contact(resource: Resource) -> str:
 
 
 def referral(
-    directory: Directory, domain: str, locale: str | None, severity: str, key: str, intent: str = "self_directed"
+    directory: Directory,
+    domain: str,
+    locale: str | None,
+    severity: str,
+    key: str,
+    intent: str = "self_directed",
+    subcategory: str | None = None,
 ) -> tuple[str, list[str]]:
     """A referral for this domain and locale: the best-fitting service (the locale's first service specific to the
     domain, else its first general line: the same one every time, so a model can learn it), sometimes a second one,
     plus the emergency number when severity is high or imminent."""
     pool = [r for r in directory.select(locale, domain) if not r.emergency]
-    specific = [r for r in pool if len(r.domains) <= 2 and domain in r.domains]
-    general = [r for r in pool if r not in specific]
+    specialist = [r for r in pool if subcategory and subcategory in r.subcategories]
+    specific = specialist or [r for r in pool if len(r.domains) <= 2 and domain in r.domains and not r.subcategories]
+    general = [r for r in pool if r not in specific and not r.subcategories]
     first = (specific or general)[0]
     rest = [r for r in (general or specific) if r is not first]
     chosen = [first]
@@ -149,7 +156,7 @@ def build(draft: dict[str, Any], directory: Directory) -> dict[str, Any]:
         parts = [draft.get(p, "").strip() for p in RISK_PARTS]
         if not all(parts):
             raise ValueError(f"risk drafts need non-empty {', '.join(RISK_PARTS)}")
-        ref, ids = referral(directory, domain, locale, draft["sev"], key, draft["intent"])
+        ref, ids = referral(directory, domain, locale, draft["sev"], key, draft["intent"], draft["sub"])
         v, b, t, a, o = parts
         response = " ".join([v, b, ref, t, a, o])  # the referral early: a crisis line before anything else
     else:
