@@ -89,7 +89,7 @@ class TrainSettings(BaseModel):
     epochs: float = Field(default=1.0, gt=0)
     #: stops after this many optimizer steps (overrides ``epochs``); -1: run the epochs
     max_steps: int = Field(default=-1, ge=-1)
-    learning_rate: float = Field(default=1e-3, gt=0)
+    learning_rate: float = Field(default=3e-3, gt=0)
     lr_scheduler: str = "cosine"
     #: warm-up: a share of the steps (< 1) or a number of steps (>= 1)
     warmup: float = Field(default=0.0, ge=0)
