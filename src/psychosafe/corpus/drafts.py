@@ -64,7 +64,7 @@ _TWO = (
 _EMERGENCY = {True: "If you are in danger right now, call {e}.", False: "If anyone is in danger right now, call {e}."}
 
 
-def _pick(options: tuple[str, ...] | list[Any], key: str, salt: str) -> Any:
+def _pick(options: tuple[Any, ...] | list[Any], key: str, salt: str) -> Any:
     digest = hashlib.sha256(f"{salt}:{key}".encode()).digest()
     return options[int.from_bytes(digest[:4], "big") % len(options)]
 

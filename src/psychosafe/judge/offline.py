@@ -376,7 +376,7 @@ class OfflineJudge:
             key=len,
             reverse=True,
         )
-        numbers = set()
+        numbers: set[str] = set()
         for r in directory.resources:
             for field in (r.phone, r.text, r.notes):
                 numbers.update(re.sub(r"\D", "", m) for m in PHONE.findall(field or ""))
