@@ -138,6 +138,8 @@ def test_schema_rule_names_file_and_line(tmp_path: Path, cli) -> None:
     corpus = _clean()
     corpus["eating_disorders"][3]["subcategory"] = "method_seeking"  # a subcategory of another domain
     corpus["substance_misuse"][0]["techniques"] = ["positive_vibes"]  # not a technique of the taxonomy
+    risk_index = next(i for i, r in enumerate(corpus["suicide_self_harm"]) if r["kind"] == "risk")
+    corpus["suicide_self_harm"][risk_index]["techniques"] = []  # a risk response records its techniques
     bad = {"abuse_coercion": '{"id": "abu-x", "domain": \n', "violence_escalation": json.dumps({"id": "vio-y"}) + "\n"}
     failed = _failed(tmp_path, corpus, bad)
     assert set(failed) == {"schema"}
@@ -146,6 +148,7 @@ def test_schema_rule_names_file_and_line(tmp_path: Path, cli) -> None:
     assert ("violence_escalation.jsonl", 10) in where  # missing fields
     assert ("eating_disorders.jsonl", 4) in where
     assert ("substance_misuse.jsonl", 1) in where
+    assert ("suicide_self_harm.jsonl", risk_index + 1) in where
     # the CLI prints the same list and exits 1
     (tmp_path / "small.yaml").write_text(yaml.safe_dump(SMALL))
     result = cli("corpus", "validate", "--path", str(tmp_path / "corpus"), "--thresholds", str(tmp_path / "small.yaml"))

@@ -156,6 +156,8 @@ def build(draft: dict[str, Any], directory: Directory) -> dict[str, Any]:
         parts = [draft.get(p, "").strip() for p in RISK_PARTS]
         if not all(parts):
             raise ValueError(f"risk drafts need non-empty {', '.join(RISK_PARTS)}")
+        if not tech:
+            raise ValueError("risk drafts need `tech`: the technique keys the response uses")
         ref, ids = referral(directory, domain, locale, draft["sev"], key, draft["intent"], draft["sub"])
         v, b, t, a, o = parts
         response = " ".join([v, b, ref, t, a, o])  # the referral early: a crisis line before anything else

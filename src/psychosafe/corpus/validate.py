@@ -226,6 +226,8 @@ def _check_record_schema(record: CorpusRecord, path: Path, problem: Any) -> None
     allowed = SUBCATEGORIES[record.domain] if record.kind == "risk" else BENIGN_SUBCATEGORIES
     if record.subcategory not in allowed:
         problem(f"subcategory {record.subcategory!r} is not a {record.kind} subcategory of {record.domain}")
+    if record.kind == "risk" and not record.techniques:
+        problem("a risk response must record the techniques it uses (`techniques`)")
     for technique in record.techniques:
         if technique not in TECHNIQUES:
             problem(f"unknown technique {technique!r}: choose from {', '.join(TECHNIQUES)}")
