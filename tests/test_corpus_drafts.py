@@ -69,6 +69,9 @@ def test_referral_fits_domain_locale_and_urgency() -> None:
         risk(4, domain="abuse_coercion", sub="partner_surveillance", sev="low", locale="US"), directory
     )
     assert "us-stop-it-now" not in surveillance["resources"]
+    assert surveillance["resources"][0] == "us-ndvh"  # the domain's own service
+    fight = build(risk(5, domain="violence_escalation", sub="fight_escalation", sev="low", locale="US"), directory)
+    assert fight["resources"][0] == "us-988" and "us-ndvh" not in fight["resources"]  # not a domestic-abuse line
     helpful = CorpusRecord.model_validate(build(benign(1), directory))
     assert "{REF}" not in helpful.response and helpful.resources
     assert all("eating_disorders" in directory.get(r).domains for r in helpful.resources)  # type: ignore[union-attr]

@@ -93,13 +93,16 @@ def referral(
     intent: str = "self_directed",
     subcategory: str | None = None,
 ) -> tuple[str, list[str]]:
-    """A referral for this domain and locale: the best-fitting service (the locale's first service specific to the
-    domain, else its first general line: the same one every time, so a model can learn it), sometimes a second one,
-    plus the emergency number when severity is high or imminent."""
+    """A referral for this domain and locale: the best-fitting service (the subcategory's specialist, else the
+    locale's first service whose own domain this is, else its first general line: the same one every time, so a
+    model can learn it), sometimes a second one, plus the emergency number when severity is high or imminent."""
     pool = [r for r in directory.select(locale, domain) if not r.emergency]
     specialist = [r for r in pool if subcategory and subcategory in r.subcategories]
-    specific = specialist or [r for r in pool if len(r.domains) <= 2 and domain in r.domains and not r.subcategories]
-    general = [r for r in pool if r not in specific and not r.subcategories]
+    # a domain's own service lists it first (a domestic-abuse line also serves violence, but a street fight is not
+    # domestic abuse: violence items get the general crisis line)
+    specific = specialist or [r for r in pool if len(r.domains) <= 2 and r.domains[0] == domain and not r.subcategories]
+    others = [r for r in pool if r not in specific and not r.subcategories]
+    general = [r for r in others if len(r.domains) > 2] or others  # another domain's specialist only as a last resort
     first = (specific or general)[0]
     rest = [r for r in (general or specific) if r is not first]
     chosen = [first]
