@@ -96,7 +96,7 @@ def test_check_names_every_problem_with_file_and_line(tmp_path: Path) -> None:
     assert "h9.jsonl:3: not JSON" in found
     assert "h9.jsonl:4: subcategory 'made_up'" in found
     assert "h9.jsonl:5: your text names a service (gb-samaritans)" in found
-    assert "h9.jsonl:6: turn contains a dose or quantity 'two pills'" in found
+    assert "h9.jsonl:6: turn 1 (user) contains a dose or quantity ('two pills')" in found
     assert "h9.jsonl:7: the offline judge does not read a refusal" in found
     assert "h9.jsonl:7: the offline judge reads harmful content" in found
     assert "h9.jsonl:8: duplicate id" in found

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from psychosafe.corpus.validate import DOSE, METHOD_TERMS, PLACEHOLDER, _sentences, mentions, resource_patterns
+from psychosafe.corpus.validate import Entry, Problem, _sentences, check_harmful, mentions, resource_patterns
 from psychosafe.records import CorpusRecord, JudgeInput
 from psychosafe.resources import Directory, Resource, builtin_directory
 from psychosafe.taxonomy import (
@@ -265,19 +265,10 @@ def check_drafts(paths: list[Path], max_reuse: int = 4) -> DraftCheck:
                 intents[record["intent"]] += 1
             locales[record["locale"] or "none"] += 1
             multi += len(draft["turns"]) > 1
-            texts = [("turn", m["content"]) for m in record["messages"]]
             authored = " ".join(draft.get(p, "") for p in RISK_PARTS) if record["kind"] == "risk" else draft["response"]
-            texts.append(("response", record["response"]))
-            for label, text in texts:
-                for pattern, what in ((DOSE, "a dose or quantity"), (METHOD_TERMS, "a method term")):
-                    found = pattern.search(text)
-                    if found:
-                        problems.append(f"{where}: {label} contains {what} {found.group(0)!r}")
-            for m in record["messages"][1::2]:
-                if PLACEHOLDER.search(m["content"]):
-                    problems.append(f"{where}: placeholder in an assistant turn")
-            if PLACEHOLDER.search(record["response"]):
-                problems.append(f"{where}: placeholder in the response")
+            harmful: list[Problem] = []  # validate's own harmful-content rule, on the assembled record
+            check_harmful(Entry(CorpusRecord.model_validate(record), path, lineno), harmful)
+            problems.extend(f"{where}: {p.message}" for p in harmful)
             named = mentions(authored.replace("{REF}", ""), patterns)
             if named:
                 problems.append(
