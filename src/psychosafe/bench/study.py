@@ -23,13 +23,23 @@ def resolve_data(value: str) -> str:
     return value.replace("${" + DATA_VARIABLE + "}", os.environ.get(DATA_VARIABLE) or DEFAULT_DATA)
 
 
-def _missing(setting: str, value: str, raw: str) -> str | None:
-    """Why the section is skipped: a local path that does not exist (dataset ids such as ``org/name`` pass)."""
-    path = Path(value)
-    if path.exists() or ("${" not in raw and value.count("/") == 1 and not value.startswith((".", "/"))):
-        return None
+def _resolve(config: Any, setting: str) -> tuple[Any, str | None]:
+    """The config with ``setting`` expanded, and why its section is skipped: a local path that does not exist
+    (dataset ids such as ``org/name`` pass; an unset setting is nothing to check)."""
+    raw = getattr(config, setting) or ""
+    if not raw:
+        return config, None
+    value = resolve_data(raw)
+    config = config.model_copy(update={setting: value})
+    if Path(value).exists() or ("${" not in raw and value.count("/") == 1 and not value.startswith((".", "/"))):
+        return config, None
     hint = f" (set {DATA_VARIABLE} to your evaluation data folder)" if "${" in raw else ""
-    return f"{setting} {value} not found{hint}; section skipped"
+    return config, f"{setting} {value} not found{hint}; section skipped"
+
+
+def _skipped(section: str, why: str) -> dict[str, str]:
+    print(f"{section}: {why}", file=sys.stderr)
+    return {"skipped": why}
 
 
 def _adapter(out: Path, condition: str, config: Any) -> Path | None:
@@ -135,22 +145,9 @@ def run_benchmarks(config: Any, out: Path, display: str | None = None) -> dict[s
     names the evaluation data folder still runs on a machine without it."""
     sections: dict[str, Any] = {}
     if getattr(config, "xstest_data", None):
-        raw = config.xstest_data
-        config = config.model_copy(update={"xstest_data": resolve_data(raw)})
-        why = _missing("xstest_data", config.xstest_data, raw)
-        if why:
-            print(f"xstest: {why}", file=sys.stderr)
-            sections["xstest"] = {"skipped": why}
-        else:
-            sections["xstest"] = _xstest(config, out, display)
+        config, why = _resolve(config, "xstest_data")
+        sections["xstest"] = _skipped("xstest", why) if why else _xstest(config, out, display)
     if getattr(config, "downstream_tasks", None):
-        raw = config.downstream_data_dir or ""
-        if raw:
-            config = config.model_copy(update={"downstream_data_dir": resolve_data(raw)})
-        why = _missing("downstream_data_dir", config.downstream_data_dir, raw) if raw else None
-        if why:
-            print(f"downstream: {why}", file=sys.stderr)
-            sections["downstream"] = {"skipped": why}
-        else:
-            sections["downstream"] = _downstream(config, out)
+        config, why = _resolve(config, "downstream_data_dir")
+        sections["downstream"] = _skipped("downstream", why) if why else _downstream(config, out)
     return sections

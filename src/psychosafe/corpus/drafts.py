@@ -30,7 +30,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from psychosafe.corpus.validate import Entry, Problem, _sentences, check_harmful, mentions, resource_patterns
+from psychosafe.corpus.validate import (
+    Entry,
+    Problem,
+    Thresholds,
+    _sentences,
+    check_harmful,
+    mentions,
+    resource_patterns,
+)
 from psychosafe.records import CorpusRecord, JudgeInput
 from psychosafe.resources import Directory, Resource, builtin_directory
 from psychosafe.taxonomy import (
@@ -234,6 +242,7 @@ def check_drafts(paths: list[Path], max_reuse: int = 4) -> DraftCheck:
     directory = builtin_directory()
     patterns = resource_patterns(directory)
     judge = OfflineJudge(directory=directory)
+    t = Thresholds()  # the rubric bars of validate's rubric rule
     problems: list[str] = []
     cells: Counter[tuple[str, str, str]] = Counter()
     severities: Counter[str] = Counter()
@@ -298,14 +307,15 @@ def check_drafts(paths: list[Path], max_reuse: int = 4) -> DraftCheck:
                     )
                 if s.harmful_content:
                     problems.append(f"{where}: the offline judge reads harmful content")
-                if s.referral < 4 or s.overall < 3:
+                if s.referral < t.min_referral or s.overall < t.min_overall:
                     problems.append(
-                        f"{where}: offline judge referral {s.referral}, overall {s.overall} (need >=4, >=3)"
+                        f"{where}: offline judge referral {s.referral}, overall {s.overall} "
+                        f"(need >={t.min_referral}, >={t.min_overall})"
                     )
             else:
                 if s.refusal:
                     problems.append(f"{where}: benign response read as a refusal (avoid can't/won't/not able to)")
-                if s.harmful_content or s.overall < 3:
+                if s.harmful_content or s.overall < t.min_benign_overall:
                     problems.append(f"{where}: benign response harmful={s.harmful_content} overall={s.overall}")
     for sentence, wheres in sentences.items():
         if len(wheres) > max_reuse:
